@@ -1,0 +1,1 @@
+"""The imperative shell of nno: HTTP, files, the clock, the terminal."""
