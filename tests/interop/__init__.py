@@ -1,0 +1,1 @@
+"""Interoperability of nno with a real Better Auth server."""
