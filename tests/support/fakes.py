@@ -158,3 +158,32 @@ class FakeIam:
 
     def times(self, purpose: str) -> list[float]:
         return [at for at, request in self.requests if request.purpose == purpose]
+
+
+# Stored credentials and secrets, for the token, whoami and logout tests -----------
+
+API_TOKEN = "nno_api_0123456789abcdef-secret"
+
+
+def credentials_document(**overrides: object) -> dict[str, object]:
+    """A valid credential file as a JSON object; an override of `...` drops a key."""
+    document: dict[str, object] = {
+        "token": API_TOKEN,
+        "refreshToken": None,
+        "email": "ada@example.com",
+        "platformId": "plat_42",
+        "role": "admin",
+        "expiresAt": "2026-12-10T12:00:00Z",
+        "iamUrl": "https://iam.svc.nno.app",
+        "audience": "nno-cli",
+        "loginMethod": "token",
+    }
+    document.update(overrides)
+    return {key: value for key, value in document.items() if value is not ...}
+
+
+def assert_nothing_shows(env: Environment, *secrets: str) -> None:
+    """None of the secrets appears on the command's stdout or stderr."""
+    shown = "".join(output(env))
+    for secret in secrets:
+        assert secret not in shown, "a secret reached the output"

@@ -407,9 +407,10 @@ def test_json_mode_prints_only_json_events_on_stdout(run: Run) -> None:
     events = [json.loads(line) for line in run.out.splitlines()]
     assert [event["event"] for event in events] == [
         "code_issued",
+        "browser",
         "waiting",
         "waiting",
         "success",
     ]
-    assert events[2]["reason"] == "slow_down"
+    assert events[3]["reason"] == "slow_down"
     assert "Open this URL" in run.err

@@ -59,7 +59,10 @@ def _problem_with(url: str) -> str | None:
         return "it is empty"
     if not url.isprintable() or any(char.isspace() for char in url):
         return "it contains spaces or control characters"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ or ] around the host
+        return "its host is not a valid name or address"
     try:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
@@ -69,7 +72,9 @@ def _problem_with(url: str) -> str | None:
         return "it must look like https://iam.example.com"
     if parts.username is not None or parts.password is not None:
         return "it must not carry a user name or password"
-    if parts.query or parts.fragment:
+    # Not `parts.query`: a bare `?` leaves it empty, and every path joined to
+    # the base URL would land after it (`https://host/?/oauth/device/code`).
+    if "?" in url or "#" in url:
         return "it must not have a query or fragment"
     if parts.scheme == "http" and not is_loopback_host(host):
         return "only https:// is allowed (http:// only to localhost)"

@@ -112,7 +112,10 @@ class Credentials:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC to the second, with a `Z`: `2026-12-03T19:00:00Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Not strftime("%Y"): it drops the zero padding of years before 1000, and
+    # fromisoformat then refuses what was written.
+    in_utc = moment.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    return in_utc.isoformat() + "Z"
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -123,7 +126,10 @@ def parse_timestamp(text: str) -> datetime | None:
         return None
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # an offset that moves it before year 1 or past 9999
+        return None
 
 
 def to_json(credentials: Credentials) -> bytes:

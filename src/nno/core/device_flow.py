@@ -68,6 +68,9 @@ SLOW_DOWN_STEP: Final = 5.0
 LOGIN_TIMEOUT: Final = 300.0
 # The longest back-off after network failures, unless the interval is longer.
 MAX_BACKOFF: Final = 60.0
+# A token lifetime past a century is nonsense nno cannot even compute an
+# expiry date from (dates end at year 9999): it counts as no lifetime.
+LONGEST_TOKEN_LIFETIME: Final = 100 * 365.25 * 86400
 
 
 # What IAM issued ----------------------------------------------------------------
@@ -286,12 +289,32 @@ def _read_grant(body: object) -> PollEvent:
     access_token = body.get("access_token")
     if not isinstance(access_token, str) or not access_token:
         return Malformed("a token answer without 'access_token'")
+    if not _fits_a_header(access_token):
+        return Malformed("a token answer with an unusable 'access_token'")
     refresh_token = body.get("refresh_token")
+    expires_in = positive_number(body.get("expires_in"))
     return TokenGranted(
         access_token=access_token,
-        refresh_token=refresh_token if isinstance(refresh_token, str) else None,
-        expires_in=positive_number(body.get("expires_in")),
+        refresh_token=(
+            refresh_token
+            if isinstance(refresh_token, str) and _fits_a_header(refresh_token)
+            else None
+        ),
+        expires_in=(
+            expires_in
+            if expires_in is not None and expires_in <= LONGEST_TOKEN_LIFETIME
+            else None
+        ),
     )
+
+
+def _fits_a_header(token: str) -> bool:
+    """Whether a token can go back to IAM as `Authorization: Bearer <token>`.
+
+    Printable ASCII without white space, as for `--token`: anything else
+    cannot travel in an HTTP header (httpx refuses non-ASCII outright).
+    """
+    return token.isascii() and token.isprintable() and " " not in token
 
 
 def _read_error(body: dict[str, object], secrets: tuple[str, ...]) -> PollEvent:

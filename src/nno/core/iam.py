@@ -56,9 +56,14 @@ class Response:
 
 @dataclass(frozen=True)
 class NetworkFailure:
-    """No HTTP answer: a timeout, a refused or dropped connection."""
+    """No HTTP answer: a timeout, a refused or dropped connection.
+
+    `untrusted` marks a TLS certificate that failed verification: IAM may be
+    there, but nno cannot know it is talking to IAM.
+    """
 
     reason: str
+    untrusted: bool = False
 
 
 Answer = Response | NetworkFailure
@@ -117,7 +122,10 @@ def positive_number(value: object) -> float | None:
     """A finite number above zero; JSON booleans and strings do not count."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number beyond any float, as unusable as 1e400
+        return None
     if not math.isfinite(number) or number <= 0:
         return None
     return number
@@ -130,13 +138,19 @@ def shown_text(value: str, secrets: tuple[str, ...] = ()) -> str:
     a misbehaving server could also echo the device code back, so any secret
     nno knows is masked.
     """
+    printable = _printable(value)
+    # Masked after control characters become spaces, so that an echo with a
+    # control character where the secret has a space cannot unmask it.
     for secret in secrets:
         if secret:
-            value = value.replace(secret, "[redacted]")
-    printable = "".join(char if char.isprintable() else " " for char in value)
+            printable = printable.replace(_printable(secret), "[redacted]")
     if len(printable) > _SHOWN_TEXT_LIMIT:
         return printable[: _SHOWN_TEXT_LIMIT - 1] + "…"
     return printable
+
+
+def _printable(text: str) -> str:
+    return "".join(char if char.isprintable() else " " for char in text)
 
 
 def is_displayable(value: str) -> bool:
@@ -172,18 +186,29 @@ class IamUnavailable:
 
 
 @dataclass(frozen=True)
+class IamUntrusted:
+    """IAM's TLS certificate failed verification."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class UnexpectedAnswer:
     """IAM answered, but not in the shape of its contract."""
 
     problem: str
 
 
-SessionOutcome = Session | TokenRejected | IamUnavailable | UnexpectedAnswer
+SessionOutcome = (
+    Session | TokenRejected | IamUnavailable | IamUntrusted | UnexpectedAnswer
+)
 
 
 def read_session(answer: Answer) -> SessionOutcome:
     """What a `GET /oauth/get-session` answer means."""
     if isinstance(answer, NetworkFailure):
+        if answer.untrusted:
+            return IamUntrusted(answer.reason)
         return IamUnavailable(answer.reason)
     if answer.status >= 500:
         return IamUnavailable(f"IAM answered {answer.status}")

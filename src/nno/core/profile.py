@@ -15,6 +15,7 @@ from nno.core.credentials import PLACEHOLDER_EMAIL, UNKNOWN_ROLE, Credentials
 from nno.core.failures import Failure
 from nno.core.iam import (
     IamUnavailable,
+    IamUntrusted,
     Session,
     SessionOutcome,
     TokenRejected,
@@ -81,6 +82,17 @@ def build_credentials(
                 "later to load your profile"
             )
             return result.Success((placeholder, [note]))
+        case IamUntrusted():
+            # Unlike an outage, this may be someone else answering for IAM:
+            # the token is not stored as if all were well.
+            return result.Failure(
+                Failure(
+                    "untrusted_iam",
+                    f"Cannot verify IAM at {iam_url} ({lookup.reason}); nothing "
+                    "was stored. Set NNO_CA_BUNDLE to your CA bundle, or check "
+                    "--iam-url",
+                )
+            )
         case TokenRejected():
             return result.Failure(
                 Failure(

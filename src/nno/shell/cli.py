@@ -39,7 +39,24 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one line and exit 1, like every error."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{message}. Run: {self.prog} --help")
+        raise _UsageError(f"{_without_values(message)}. Run: {self.prog} --help")
+
+
+def _without_values(message: str) -> str:
+    """argparse's complaint, minus any value typed: it may be a misplaced token.
+
+    `nno whoami --token T` or `nno login T` would otherwise echo T to the
+    terminal; only option names are repeated back.
+    """
+    if message.startswith("unrecognized arguments:"):
+        words = message.partition(":")[2].split()
+        options = sorted({w.partition("=")[0] for w in words if w.startswith("-")})
+        named = f": {' '.join(options)}" if options else ""
+        return f"unrecognized arguments{named} (values not shown)"
+    if message.startswith("argument COMMAND: invalid choice:"):
+        choices = message.partition("(choose from ")[2].rstrip(")").replace("'", "")
+        return f"unknown command (choose from {choices})"
+    return message
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print one JSON object per event on stdout, for scripts",
     )
+    login.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser, only show the URL and code "
+        "(also NNO_NO_BROWSER=1)",
+    )
+    login.add_argument(
+        "--qr",
+        action=argparse.BooleanOptionalAction,
+        help="draw the approval URL as a QR code (--no-qr: never; default: when "
+        "no browser was opened and a terminal shows the output)",
+    )
     _add_verbose(login)
 
     whoami = commands.add_parser(
@@ -90,6 +119,24 @@ def build_parser() -> argparse.ArgumentParser:
         "out at IAM.",
     )
     _add_verbose(logout)
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print a completion script for nno's commands and options.",
+        epilog="To install it:\n"
+        "  bash:  echo 'eval \"$(nno completion bash)\"' >> ~/.bashrc\n"
+        "  zsh:   echo 'eval \"$(nno completion zsh)\"' >> ~/.zshrc"
+        "   (after compinit)\n"
+        "  fish:  nno completion fish > ~/.config/fish/completions/nno.fish",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument(
+        "shell",
+        metavar="SHELL",
+        choices=("bash", "zsh", "fish"),
+        help="bash, zsh or fish",
+    )
     return parser
 
 
@@ -133,18 +180,28 @@ def _unexpected(env: Environment, exc: Exception) -> Failure:
 
 
 def _run(env: Environment, console: Console, argv: list[str]) -> int | Failure:
+    # argparse prints --help and --version to sys.stdout itself; point that at
+    # this command's stdout for the moment it parses.
+    saved, sys.stdout = sys.stdout, env.stdout
     try:
         args = build_parser().parse_args(argv)
     except _UsageError as exc:
         return Failure("usage", str(exc))
     except SystemExit as exc:  # --help and --version print, then end here
         return int(exc.code or 0)
+    finally:
+        sys.stdout = saved
     if args.command == "whoami":
         return whoami(env, console, as_json=args.json)
     if args.command == "logout":
         return logout(env, console, verbose=args.verbose)
     if args.command == "login":
         return login(env, args)
+    if args.command == "completion":
+        from nno.shell.completion import script
+
+        env.stdout.write(script(args.shell, build_parser()))
+        return EXIT_OK
     build_parser().print_help(env.stdout)
     return EXIT_OK
 
@@ -164,6 +221,8 @@ def whoami(env: Environment, console: Console, *, as_json: bool) -> int | Failur
     credentials = schema.parse(raw, path)
     if isinstance(credentials, Failure):
         return credentials
+    secrets.remember(credentials.token)
+    secrets.remember(credentials.refresh_token)
     now = env.now()
     if as_json:
         view = schema.public_view(credentials, now)
@@ -272,20 +331,23 @@ def login(env: Environment, args: argparse.Namespace) -> int | Failure:
 def _login(
     env: Environment, args: argparse.Namespace, reporter: Reporter
 ) -> Failure | None:
-    from returns.methods import unwrap_or_failure
-
     from nno.shell import login as flows
+    from nno.shell.outcome import settle
 
     log = _make_log(env, args.verbose)
     if isinstance(log, Failure):
         return log
-    iam_url = unwrap_or_failure(flows.resolve_url(env, args.iam_url))
+    iam_url = settle(flows.resolve_url(env, args.iam_url))
     if isinstance(iam_url, Failure):
         return iam_url
+    # Registered before any check, so no later error or trace can show them.
+    secrets.remember(args.token)
+    secrets.remember(env.environ.get("NNO_API_TOKEN"))
     if args.token == "-":  # noqa: S105 - the flag's value for standard input
         raw = _read_token_from_stdin(env)
         if isinstance(raw, Failure):
             return raw
+        secrets.remember(raw.strip())
         return flows.token_login(
             env,
             reporter=reporter,
@@ -314,7 +376,9 @@ def _login(
             raw_token=from_environment,
             source="NNO_API_TOKEN",
         )
-    return flows.device_login(env, reporter, log, iam_url)
+    return flows.device_login(
+        env, reporter, log, iam_url, no_browser=args.no_browser, qr=args.qr
+    )
 
 
 def _read_token_from_stdin(env: Environment) -> str | Failure:

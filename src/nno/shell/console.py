@@ -80,6 +80,11 @@ class Console:
         # Carriage returns and erase-line codes only where a terminal reads them.
         self.live = is_terminal(out) and environ.get("TERM") != "dumb"
 
+    @property
+    def out(self) -> TextIO:
+        """Where results go; pictures that are not messages (a QR code) too."""
+        return self._out
+
     def show(self, message: Message) -> None:
         stream = self._err if message.kind in ("warning", "error") else self._out
         self.clear_status()

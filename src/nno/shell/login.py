@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from returns import result
-from returns.methods import unwrap_or_failure
 
 from nno.core import credentials as schema
 from nno.core import device_flow as flow
@@ -26,11 +25,12 @@ from nno.core.failures import Failure
 from nno.core.messages import Message, success, warning
 from nno.core.profile import DEFAULT_LIFETIME, build_credentials
 from nno.core.token_login import check_token
-from nno.shell import secrets, store
+from nno.shell import browser, secrets, store
 from nno.shell.console import Console
 from nno.shell.environment import Environment
-from nno.shell.http import IamClient, tls_context
+from nno.shell.http import IamClient, tls_context, url_problem
 from nno.shell.log import Log
+from nno.shell.outcome import settle
 
 # A pipeline must never hang on a dead IAM: the profile lookup gives up fast.
 LOOKUP_TIMEOUT = 5.0
@@ -68,7 +68,10 @@ def resolve_url(env: Environment, flag: str | None) -> result.Result[str, Failur
 
 
 def open_client(env: Environment, iam_url: str, log: Log) -> IamClient | Failure:
-    context = tls_context(env.environ)
+    problem = url_problem(iam_url)
+    if problem is not None:
+        return problem
+    context = tls_context(env.environ, iam_url)
     if isinstance(context, Failure):
         return context
     return IamClient(iam_url, context, log)
@@ -86,7 +89,7 @@ def token_login(
     raw_token: str,
     source: str,
 ) -> Failure | None:
-    token = unwrap_or_failure(check_token(raw_token, source))
+    token = settle(check_token(raw_token, source))
     if isinstance(token, Failure):
         return token
     secrets.remember(token)
@@ -116,18 +119,31 @@ def device_login(
     reporter: Reporter,
     log: Log,
     iam_url: str,
+    *,
+    no_browser: bool = False,
+    qr: bool | None = None,
 ) -> Failure | None:
+    """`no_browser` is `--no-browser`; `qr` is `--qr` (True) or `--no-qr`."""
     client = open_client(env, iam_url, log)
     if isinstance(client, Failure):
         return client
     try:
-        return _device_login(env, reporter, log, iam_url, client)
+        return _device_login(
+            env, reporter, log, iam_url, client, no_browser=no_browser, qr=qr
+        )
     finally:
         client.close()
 
 
 def _device_login(
-    env: Environment, reporter: Reporter, log: Log, iam_url: str, client: IamClient
+    env: Environment,
+    reporter: Reporter,
+    log: Log,
+    iam_url: str,
+    client: IamClient,
+    *,
+    no_browser: bool,
+    qr: bool | None,
 ) -> Failure | None:
     issued = _request_device_code(client, iam_url)
     if isinstance(issued, Failure):
@@ -144,6 +160,16 @@ def _device_login(
         expires_in=code.expires_in,
         interval=code.interval,
     )
+    not_opened = browser.offer(
+        env,
+        reporter.console,
+        log,
+        verification_uri=code.verification_uri,
+        verification_uri_complete=code.verification_uri_complete,
+        refused=no_browser,
+        qr_asked=qr,
+    )
+    reporter.event("browser", opened=not_opened is None, reason=not_opened)
 
     granted = _poll(
         env,
@@ -183,7 +209,7 @@ def _request_device_code(
     encoding: iam.Encoding = "form"
     while True:
         answer = client.send(iam.device_code_request(encoding))
-        outcome = unwrap_or_failure(flow.read_device_code(answer, encoding, iam_url))
+        outcome = settle(flow.read_device_code(answer, encoding, iam_url))
         if isinstance(outcome, flow.ResendAsJson):
             encoding = "json"
             continue
@@ -203,7 +229,7 @@ def _poll(
 ) -> flow.Granted | Failure:
     """Ask the core, do what it says, repeat: until granted or failed."""
     while True:
-        action = unwrap_or_failure(step)
+        action = settle(step)
         match action:
             case Failure() | flow.Granted():
                 return action
@@ -252,7 +278,7 @@ def _finish(
     built: result.Result[tuple[Credentials, list[Message]], Failure],
     done: str | None,
 ) -> Failure | None:
-    outcome = unwrap_or_failure(built)
+    outcome = settle(built)
     if isinstance(outcome, Failure):
         return outcome
     credentials, notes = outcome

@@ -72,7 +72,8 @@ _WRITE: Final = "write credentials to"
 _MOVE: Final = "move aside"
 _CLEAR: Final = "clear credentials at"
 
-_NO_SPACE: Final = "Free some disk space, then try again"
+# `_os_failure` adds ", then try again" to every piece of advice.
+_NO_SPACE: Final = "Free some disk space"
 _NO_PERMISSION: Final = "Check that you own {where} and may read and write it"
 _ADVICE: Final = {
     errno.ENOSPC: _NO_SPACE,

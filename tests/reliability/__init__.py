@@ -1,0 +1,1 @@
+"""Fault-injection tests: the real `nno` under crashes, races and hostile input."""
