@@ -376,7 +376,9 @@ def _login(
             raw_token=from_environment,
             source="NNO_API_TOKEN",
         )
-    return flows.device_login(
+    from nno.shell.device_login import device_login
+
+    return device_login(
         env, reporter, log, iam_url, no_browser=args.no_browser, qr=args.qr
     )
 
