@@ -77,6 +77,20 @@ def output(env: Environment) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+class Outputs:
+    """What a command driver's `env` got on stdout and stderr, as properties."""
+
+    env: Environment
+
+    @property
+    def out(self) -> str:
+        return output(self.env)[0]
+
+    @property
+    def err(self) -> str:
+        return output(self.env)[1]
+
+
 def json_answer(status: int, body: object) -> Response:
     return Response(
         status, {"content-type": "application/json"}, json.dumps(body).encode()

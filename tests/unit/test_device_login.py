@@ -23,11 +23,11 @@ from tests.support.fakes import (
     DEVICE_CODE,
     FakeClock,
     FakeIam,
+    Outputs,
     device_code_answer,
     granted,
     make_env,
     oauth_error,
-    output,
     session_answer,
 )
 
@@ -36,7 +36,7 @@ SLOW_DOWN = oauth_error("slow_down")
 IAM_URL = "http://127.0.0.1:4000"
 
 
-class Run:
+class Run(Outputs):
     """One `nno login` against a scripted IAM."""
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,14 +69,6 @@ class Run:
     @property
     def waits(self) -> list[float]:
         return self.clock.waits
-
-    @property
-    def out(self) -> str:
-        return output(self.env)[0]
-
-    @property
-    def err(self) -> str:
-        return output(self.env)[1]
 
     @property
     def stored(self) -> dict[str, object]:

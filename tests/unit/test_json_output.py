@@ -24,6 +24,7 @@ from tests.support.fakes import (
     DEVICE_CODE,
     FakeClock,
     FakeIam,
+    Outputs,
     Pipe,
     Terminal,
     credentials_document,
@@ -68,7 +69,7 @@ def json_lines(text: str) -> list[dict[str, object]]:
 # whoami --json ---------------------------------------------------------------------
 
 
-class Whoami:
+class Whoami(Outputs):
     def __init__(self, tmp_path: Path) -> None:
         self.config_dir = tmp_path / "nno"
         self.env: Environment = make_env(str(self.config_dir))
@@ -81,14 +82,6 @@ class Whoami:
 
     def __call__(self) -> int:
         return cli.main(["whoami", "--json"], self.env)
-
-    @property
-    def out(self) -> str:
-        return output(self.env)[0]
-
-    @property
-    def err(self) -> str:
-        return output(self.env)[1]
 
 
 @pytest.fixture

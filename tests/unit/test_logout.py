@@ -24,11 +24,11 @@ from tests.support.fakes import (
     API_TOKEN,
     FakeClock,
     FakeIam,
+    Outputs,
     assert_nothing_shows,
     credentials_document,
     json_answer,
     make_env,
-    output,
     session_answer,
 )
 
@@ -36,7 +36,7 @@ REFRESH_TOKEN = "refresh-token-0123456789-secret"
 DEVICE_IAM = "http://127.0.0.1:4000"
 
 
-class Nno:
+class Nno(Outputs):
     """Runs `nno` commands one after another on one credential folder."""
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,14 +78,6 @@ class Nno:
     def __call__(self, *argv: str) -> int:
         self.env = make_env(str(self.config_dir), self.clock)
         return cli.main(list(argv), self.env)
-
-    @property
-    def out(self) -> str:
-        return output(self.env)[0]
-
-    @property
-    def err(self) -> str:
-        return output(self.env)[1]
 
     def files_left(self) -> dict[str, bytes]:
         """Every file under the folder, by relative path, with its bytes."""

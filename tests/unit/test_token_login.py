@@ -24,6 +24,7 @@ from tests.support.fakes import (
     API_TOKEN,
     FakeClock,
     FakeIam,
+    Outputs,
     assert_nothing_shows,
     credentials_document,
     json_answer,
@@ -37,7 +38,7 @@ LOCAL_IAM = "http://127.0.0.1:4000"
 THIRTY_DAYS_ON = "2027-01-02T12:00:00Z"
 
 
-class Run:
+class Run(Outputs):
     """One `nno` command against a scripted IAM; records every client opened."""
 
     def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,14 +94,6 @@ class Run:
             environ=environ,
             stdin=stdin,
         )
-
-    @property
-    def out(self) -> str:
-        return output(self.env)[0]
-
-    @property
-    def err(self) -> str:
-        return output(self.env)[1]
 
     @property
     def stored(self) -> dict[str, object]:

@@ -19,6 +19,7 @@ from nno.shell.environment import Environment
 from tests.support.fakes import (
     API_TOKEN,
     FakeClock,
+    Outputs,
     assert_nothing_shows,
     credentials_document,
     make_env,
@@ -26,7 +27,7 @@ from tests.support.fakes import (
 )
 
 
-class Whoami:
+class Whoami(Outputs):
     """`nno whoami` against a credential folder of the test's making."""
 
     def __init__(self, tmp_path: Path) -> None:
@@ -44,14 +45,6 @@ class Whoami:
     def __call__(self, *flags: str) -> int:
         self.env = make_env(str(self.config_dir), self.clock)
         return cli.main(["whoami", *flags], self.env)
-
-    @property
-    def out(self) -> str:
-        return output(self.env)[0]
-
-    @property
-    def err(self) -> str:
-        return output(self.env)[1]
 
     def snapshot(self) -> dict[str, tuple[str, int, int]]:
         """The folder and every entry in it: sha256, mtime in ns and mode.
