@@ -62,6 +62,15 @@ _NOWHERE: Final = "http://127.0.0.1:9"
 Arg = str | bytes
 
 
+def messages_in(stderr: str) -> list[str]:
+    """The stderr lines meant for a person: all but the debug log lines."""
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith(LOG_PREFIX)
+    ]
+
+
 @dataclass(frozen=True)
 class Finished:
     """One finished run of `nno`: how it ended and what it printed."""
@@ -76,12 +85,7 @@ class Finished:
 
     @property
     def messages(self) -> list[str]:
-        """The stderr lines meant for a person: all but the debug log lines."""
-        return [
-            line
-            for line in self.stderr.splitlines()
-            if line.strip() and not line.startswith(LOG_PREFIX)
-        ]
+        return messages_in(self.stderr)
 
     def one_error_line(self) -> str:
         """The single error line this run printed; fails if it is not just one."""
@@ -331,12 +335,7 @@ class Ran:
 
     @property
     def messages(self) -> list[str]:
-        """The stderr lines meant for a person: all but the debug log lines."""
-        return [
-            line
-            for line in self.stderr.splitlines()
-            if line.strip() and not line.startswith(LOG_PREFIX)
-        ]
+        return messages_in(self.stderr)
 
 
 def run_main(

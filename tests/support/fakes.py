@@ -11,7 +11,10 @@ import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from nno.core.iam import Answer, NetworkFailure, Request, Response
+from nno.shell import login as login_shell
 from nno.shell.environment import Environment
 
 START = datetime(2026, 12, 3, 12, 0, 0, tzinfo=UTC)
@@ -55,11 +58,13 @@ def make_env(
     environ: dict[str, str] | None = None,
     stdin: str = "",
     terminal: bool = False,
+    stdin_terminal: bool = False,
 ) -> Environment:
+    """Streams, variables and clock for one command; `terminal` is stdout's."""
     clock = clock or FakeClock()
     stream = Terminal if terminal else Pipe
     return Environment(
-        stdin=io.StringIO(stdin),
+        stdin=Terminal(stdin) if stdin_terminal else io.StringIO(stdin),
         stdout=stream(),
         stderr=Pipe(),
         environ={"NNO_CONFIG_DIR": config_dir, **(environ or {})},
@@ -172,6 +177,19 @@ class FakeIam:
 
     def times(self, purpose: str) -> list[float]:
         return [at for at, request in self.requests if request.purpose == purpose]
+
+
+def serve(
+    monkeypatch: pytest.MonkeyPatch, iam: FakeIam, opened: list[str] | None = None
+) -> None:
+    """Make every IAM client a command opens this fake; note each URL in `opened`."""
+
+    def open_client(env: Environment, iam_url: str, log: object) -> FakeIam:
+        if opened is not None:
+            opened.append(iam_url)
+        return iam
+
+    monkeypatch.setattr(login_shell, "open_client", open_client)
 
 
 # Stored credentials and secrets, for the token, whoami and logout tests -----------

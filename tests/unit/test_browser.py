@@ -15,16 +15,15 @@ from pathlib import Path
 import pytest
 
 from nno.shell import browser, cli, secrets
-from nno.shell import login as login_shell
 from nno.shell.environment import Environment
 from tests.support.fakes import (
     FakeClock,
     FakeIam,
-    Pipe,
-    Terminal,
     device_code_answer,
     granted,
+    make_env,
     output,
+    serve,
     session_answer,
 )
 
@@ -201,22 +200,14 @@ class Login:
                 "session_lookup": [session_answer()],
             },
         )
-        self.monkeypatch.setattr(login_shell, "open_client", lambda *_: iam)
+        serve(self.monkeypatch, iam)
         self.monkeypatch.setattr(browser, "find_browser", self._find)
-        stream = Terminal if terminal else Pipe
-        self.env = Environment(
-            stdin=stream(),
-            stdout=stream(),
-            stderr=Pipe(),
-            environ={
-                "NNO_CONFIG_DIR": str(self.tmp_path / "nno"),
-                "NO_COLOR": "1",
-                **DESKTOP,
-                **(environ or {}),
-            },
-            monotonic=clock.monotonic,
-            now=clock.now,
-            sleep=clock.sleep,
+        self.env = make_env(
+            str(self.tmp_path / "nno"),
+            clock,
+            environ={"NO_COLOR": "1", **DESKTOP, **(environ or {})},
+            terminal=terminal,
+            stdin_terminal=terminal,
         )
         return cli.main(
             ["login", "--iam-url", "http://127.0.0.1:4000", *argv], self.env

@@ -16,7 +16,6 @@ import pytest
 
 from nno.core.iam import Answer, NetworkFailure, Response
 from nno.shell import cli, secrets
-from nno.shell import login as login_shell
 from nno.shell.environment import Environment
 from tests.support.fakes import (
     ACCESS_TOKEN,
@@ -28,6 +27,7 @@ from tests.support.fakes import (
     granted,
     make_env,
     oauth_error,
+    serve,
     session_answer,
 )
 
@@ -62,8 +62,7 @@ class Run(Outputs):
                 "session_lookup": list(session) or [session_answer()],
             },
         )
-        iam = self.iam
-        self._monkeypatch.setattr(login_shell, "open_client", lambda *_: iam)
+        serve(self._monkeypatch, self.iam)
         return cli.main(["login", "--iam-url", IAM_URL, *argv], self.env)
 
     @property

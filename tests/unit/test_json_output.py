@@ -16,7 +16,6 @@ import pytest
 
 from nno.core.iam import Answer, NetworkFailure
 from nno.shell import cli, secrets
-from nno.shell import login as login_shell
 from nno.shell.environment import Environment
 from tests.support.fakes import (
     ACCESS_TOKEN,
@@ -25,14 +24,13 @@ from tests.support.fakes import (
     FakeClock,
     FakeIam,
     Outputs,
-    Pipe,
-    Terminal,
     credentials_document,
     device_code_answer,
     granted,
     make_env,
     oauth_error,
     output,
+    serve,
     session_answer,
 )
 
@@ -192,16 +190,13 @@ class Login:
                 "session_lookup": [session_answer()],
             },
         )
-        self.monkeypatch.setattr(login_shell, "open_client", lambda *_: iam)
-        stream = Terminal if terminal else Pipe
-        self.env = Environment(
-            stdin=stream(),
-            stdout=stream(),
-            stderr=Pipe(),
-            environ={"NNO_CONFIG_DIR": str(self.tmp_path / "nno"), **(environ or {})},
-            monotonic=self.clock.monotonic,
-            now=self.clock.now,
-            sleep=self.clock.sleep,
+        serve(self.monkeypatch, iam)
+        self.env = make_env(
+            str(self.tmp_path / "nno"),
+            self.clock,
+            environ=environ,
+            terminal=terminal,
+            stdin_terminal=terminal,
         )
         return cli.main(["login", "--json", "--iam-url", IAM_URL, *argv], self.env)
 

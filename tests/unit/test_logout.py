@@ -19,7 +19,6 @@ from nno.core.iam import Answer, NetworkFailure, Response
 from nno.shell import cli, secrets
 from nno.shell import login as login_shell
 from nno.shell.environment import Environment
-from nno.shell.log import Log
 from tests.support.fakes import (
     API_TOKEN,
     FakeClock,
@@ -29,6 +28,7 @@ from tests.support.fakes import (
     credentials_document,
     json_answer,
     make_env,
+    serve,
     session_answer,
 )
 
@@ -55,13 +55,7 @@ class Nno(Outputs):
             self.clock,
             {"sign_out": list(answers), "session_lookup": [session_answer()]},
         )
-        iam, opened = self.iam, self.opened
-
-        def open_client(env: Environment, iam_url: str, log: Log) -> FakeIam:
-            opened.append(iam_url)
-            return iam
-
-        self._monkeypatch.setattr(login_shell, "open_client", open_client)
+        serve(self._monkeypatch, self.iam, self.opened)
 
     def forbid_network(self) -> None:
         def no_network(*_: object) -> None:

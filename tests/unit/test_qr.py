@@ -19,22 +19,22 @@ import pytest
 import segno
 
 from nno.shell import browser, cli, qr, secrets
-from nno.shell import login as login_shell
 from nno.shell.console import Console
 from nno.shell.environment import Environment
 from tests.support.fakes import (
     FakeClock,
     FakeIam,
-    Pipe,
-    Terminal,
     device_code_answer,
     granted,
+    make_env,
     output,
+    serve,
     session_answer,
 )
 
 COMPLETE_URL = "https://console.app.nno.app/activate?user_code=CYKDCP7S"
 BORDER = 2
+OVER_SSH = {"SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22", "TERM": "xterm-256color"}
 URLS = [
     COMPLETE_URL,
     "http://127.0.0.1:43123/activate?user_code=CYKDCP7S",
@@ -441,23 +441,15 @@ class Login:
                 "session_lookup": [session_answer()],
             },
         )
-        self.monkeypatch.setattr(login_shell, "open_client", lambda *_: iam)
+        serve(self.monkeypatch, iam)
         # Over SSH no browser is ever looked for: the QR code is the way.
         self.monkeypatch.setattr(browser, "find_browser", lambda: None)
-        stream = Terminal if terminal else Pipe
-        self.env = Environment(
-            stdin=stream(),
-            stdout=stream(),
-            stderr=Pipe(),
-            environ={
-                "NNO_CONFIG_DIR": str(self.tmp_path / "nno"),
-                "SSH_CONNECTION": "10.0.0.2 50000 10.0.0.1 22",
-                "TERM": "xterm-256color",
-                **(environ or {}),
-            },
-            monotonic=clock.monotonic,
-            now=clock.now,
-            sleep=clock.sleep,
+        self.env = make_env(
+            str(self.tmp_path / "nno"),
+            clock,
+            environ={**OVER_SSH, **(environ or {})},
+            terminal=terminal,
+            stdin_terminal=terminal,
         )
         return cli.main(
             ["login", "--iam-url", "http://127.0.0.1:4000", *argv], self.env

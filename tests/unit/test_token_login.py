@@ -19,7 +19,6 @@ from nno.core.iam import Answer, NetworkFailure, Response
 from nno.shell import cli, secrets
 from nno.shell import login as login_shell
 from nno.shell.environment import Environment
-from nno.shell.log import Log
 from tests.support.fakes import (
     API_TOKEN,
     FakeClock,
@@ -30,6 +29,7 @@ from tests.support.fakes import (
     json_answer,
     make_env,
     output,
+    serve,
     session_answer,
 )
 
@@ -68,13 +68,7 @@ class Run(Outputs):
                 "device_code": list(device) or [NetworkFailure("connection refused")],
             },
         )
-        iam, opened = self.iam, self.opened
-
-        def open_client(env: Environment, iam_url: str, log: Log) -> FakeIam:
-            opened.append(iam_url)
-            return iam
-
-        self._monkeypatch.setattr(login_shell, "open_client", open_client)
+        serve(self._monkeypatch, self.iam, self.opened)
         return cli.main(list(argv), self.env)
 
     def login(
