@@ -15,7 +15,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from nno_local_iam.app import App, Handled, Hangup, Incoming, Later, Reply, json_reply
+from nno_local_iam.app import (
+    App,
+    Handled,
+    Hangup,
+    Incoming,
+    Later,
+    Outcome,
+    Reply,
+    json_reply,
+)
 from nno_local_iam.script import Endpoint, Scripted
 from nno_local_iam.state import (
     DEFAULT_INTERVAL,
@@ -71,16 +80,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
         handled = Handled(Hangup())
-        status: int | None = None
         try:
             handled = app.handle(request)
-            status = self._carry_out(handled)
-        except (ConnectionError, TimeoutError):
-            status = None  # the client went away; nothing left to answer
+            answer = self._settle(handled.outcome)
         except Exception as error:
             app.state.record_server_error(f"{request.method} {request.path}", error)
-            status = self._try_send(json_reply(500, {"message": "local IAM error"}))
+            answer = json_reply(500, {"message": "local IAM error"})
+        # Logged before the answer leaves: a client holding its answer always
+        # finds its request in the log.
+        status = None if isinstance(answer, Hangup) else answer.status
         app.record(request, status, handled.scripted)
+        if isinstance(answer, Hangup):
+            self.close_connection = True
+        else:
+            self._try_send(answer)
 
     def _read_request(self) -> Incoming | None:
         arrived_at = time.monotonic()
@@ -104,18 +117,13 @@ class _Handler(BaseHTTPRequestHandler):
             arrived_at=arrived_at,
         )
 
-    def _carry_out(self, handled: Handled) -> int | None:
-        outcome = handled.outcome
+    def _settle(self, outcome: Outcome) -> Reply | Hangup:
+        """Wait out every `Later` (a stop cuts the wait: hang up)."""
         while isinstance(outcome, Later):
             if self.server.stopping.wait(outcome.seconds):
-                outcome = Hangup()
-                break
+                return Hangup()
             outcome = outcome.then()
-        if isinstance(outcome, Hangup):
-            self.close_connection = True
-            return None
-        self._send(outcome)
-        return outcome.status
+        return outcome
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
