@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import socketserver
@@ -134,12 +135,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(reply.body)
 
-    def _try_send(self, reply: Reply) -> int | None:
-        try:
+    def _try_send(self, reply: Reply) -> None:
+        """Send, unless the client has gone away: then there is no one to tell."""
+        with contextlib.suppress(ConnectionError, TimeoutError):
             self._send(reply)
-        except (ConnectionError, TimeoutError):
-            return None
-        return reply.status
 
 
 class _Server(ThreadingHTTPServer):
